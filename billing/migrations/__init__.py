@@ -1,0 +1,1 @@
+"""Alembic migrations of the billing store (run from code: ``billing.store.upgrade(url)``)."""
