@@ -67,7 +67,7 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         if isinstance(value, str):
-            return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            return dt.datetime.fromisoformat(value)  # "…T…Z" (written by process_bind_param): aware UTC
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
