@@ -15,7 +15,7 @@ from billing.errors import BillingValidationError, ConflictError, NotFoundError
 from billing.invoices import GATHERING_STATUS, Invoice
 from billing.lines import GatheringLine, Line, LineContent, NewLine
 from billing.operations.normalize import normalize_line, require_valid_line
-from billing.operations.rerating import recalculate
+from billing.operations.rerating import rate_appended_gathering_lines, recalculate
 from billing.store.mapping import line_of, write_line_content
 from billing.store.tables import InvoiceRow, LineRow
 from billing.store.unit_of_work import UnitOfWork
@@ -75,8 +75,7 @@ def create_pending_invoice_lines(
             )
     invoice = gathering_invoice_row(uow, namespace, customer_id, currency)
     rows = [uow.lines.insert(invoice, line, uow.now) for line in normalized]
-    uow.flush()
-    recalculate(uow, invoice)
+    rate_appended_gathering_lines(uow, invoice, rows)
     uow.flush()
     return [line_of(row, "gathering") for row in rows]  # type: ignore[misc]
 

@@ -93,6 +93,30 @@ def _rate_child(uow, line, group_row, price, discounts, precision) -> Totals:  #
     )
 
 
+def rate_appended_gathering_lines(uow: UnitOfWork, invoice: InvoiceRow, rows: list[LineRow]) -> None:
+    """Rate lines just added to a gathering invoice and add their totals to the invoice's.
+
+    What ``recalculate`` would do, without rereading and rerating the lines already there: a gathering
+    line is rated on its own (no split children, no snapshot), and every write to an invoice leaves its
+    totals equal to the sum over its live lines, so the old lines' part of the totals is unchanged."""
+    if invoice.kind != "gathering":
+        raise ValueError(f"invoice {invoice.id!r} is {invoice.kind}: only gathering lines are rated incrementally")
+    current = (invoice.amount, invoice.discounts, invoice.credits, invoice.taxes, invoice.total)
+    totals = [Decimal(0) if value is None else value for value in current]  # None: a new, unflushed invoice
+    for line in rows:
+        line_totals = rate_line(uow, line, standard=False)
+        if line_totals != totals_of(line):
+            set_totals(line, line_totals)
+        for index, value in enumerate(
+            (line_totals.amount, line_totals.discounts, line_totals.credits, line_totals.taxes, line_totals.total)
+        ):
+            totals[index] += value
+    new = Totals(amount=totals[0], discounts=totals[1], credits=totals[2], taxes=totals[3], total=totals[4])
+    if new != totals_of(invoice):
+        set_totals(invoice, new)
+    invoice.updated_at = uow.now
+
+
 def recalculate(uow: UnitOfWork, invoice: InvoiceRow, *, snapshot: bool = False) -> None:
     """Rerate every live line of ``invoice`` (re-snapshotting metered usage first when asked) and total it."""
     standard = invoice.kind == "standard"

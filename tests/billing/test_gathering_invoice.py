@@ -42,6 +42,31 @@ def test_later_lines_join_the_live_gathering_invoice_and_another_currency_gets_i
     assert len(gathering(billing_service, "USD")) == len(gathering(billing_service, "EUR")) == 1
 
 
+def test_appended_lines_are_rated_on_their_own_and_the_totals_match_a_full_rerating(billing_service, store):
+    """Appending rates only the new lines; the invoice totals stay the sum over all live lines, exactly
+    what rerating the whole invoice gives, through appends, a deletion and more appends."""
+    from billing.operations.rerating import recalculate
+
+    make_customer(billing_service)
+    sub = "sub-1/default/fee/v[0]/period[{}]"
+    billing_service.create_pending_invoice_lines(NS, CUSTOMER, "USD", [flat_line(sub.format(0)), usage_line()])
+    [second] = billing_service.create_pending_invoice_lines(
+        NS, CUSTOMER, "USD", [flat_line(sub.format(1), service_period=period(at(2), at(3)))])
+    billing_service.update_gathering_invoice(NS, second.invoice_id, delete_line_ids=[second.id])
+    billing_service.create_pending_invoice_lines(NS, CUSTOMER, "USD", [
+        flat_line(sub.format(index), service_period=period(at(index), at(index + 1))) for index in (2, 3)])
+    [invoice] = gathering(billing_service)
+    assert invoice.totals.total == Decimal("15.00") == sum(line.totals.total for line in invoice.lines
+                                                            if line.deleted_at is None)
+    with store.unit_of_work() as uow:
+        row = uow.invoices.require_row(NS, invoice.id)
+        recalculate(uow, row)
+        uow.flush()
+    [rerated] = gathering(billing_service)
+    assert rerated.totals == invoice.totals
+    assert [line.totals for line in rerated.lines] == [line.totals for line in invoice.lines]
+
+
 def test_lines_are_normalised_to_whole_seconds(billing_service):
     make_customer(billing_service)
     odd = period(at(1).replace(microsecond=500_000), at(2).replace(microsecond=999_999))
