@@ -16,12 +16,17 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from billing.errors import BillingValidationError
-from billing.money import exact_arithmetic, round_money
+from billing.money import EXACT, exact_arithmetic, round_money
 from billing.prices import Discounts, FlatPrice, PackagePrice, Price, TieredPrice, UnitPrice
 from billing.types import Amount
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+
+
+def _net(amount: Decimal, discounts: Decimal, credits: Decimal, taxes: Decimal) -> Decimal:
+    """``amount − discounts − credits + taxes``, exactly."""
+    return EXACT.add(EXACT.subtract(EXACT.subtract(amount, discounts), credits), taxes)
 
 
 class Totals(BaseModel):
@@ -48,8 +53,7 @@ class Totals(BaseModel):
                 )
             except (TypeError, ArithmeticError, ValueError):
                 return data  # the field validators report the bad component
-            with exact_arithmetic():
-                data = {**data, "total": amount - discounts - credits + taxes}
+            data = {**data, "total": _net(amount, discounts, credits, taxes)}
         return data
 
     @field_validator("total", mode="before")
@@ -61,8 +65,7 @@ class Totals(BaseModel):
 
     @model_validator(mode="after")
     def _total_adds_up(self) -> "Totals":
-        with exact_arithmetic():
-            expected = self.amount - self.discounts - self.credits + self.taxes
+        expected = _net(self.amount, self.discounts, self.credits, self.taxes)
         if self.total != expected:
             raise ValueError(
                 f"total {self.total} != amount {self.amount} − discounts {self.discounts}"

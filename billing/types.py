@@ -17,7 +17,7 @@ Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=64)]
 
 
 def _to_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 #: A timezone-aware instant, converted to UTC. Naive datetimes are rejected.

@@ -1,4 +1,6 @@
-"""Normalisation of loaded lines and hierarchies (reconciler.md §2.2), always on copies.
+"""Normalisation of loaded lines and hierarchies (reconciler.md §2.2). Loaded values are never
+changed: a value that needs truncating is copied (a line already in whole seconds is returned as is;
+models are frozen).
 
 Old rows may hold sub-second instants; billing truncates what it writes, so without this step the
 diff would propose the same no-op fix forever.
@@ -24,7 +26,7 @@ L = TypeVar("L", bound=Line)
 
 
 def normalise_line(line: L) -> L:
-    """A copy of ``line`` with whole-second instants; ``line`` itself is left untouched."""
+    """``line`` with whole-second instants; ``line`` itself is left untouched."""
     return normalize_line(line)
 
 

@@ -7,6 +7,7 @@ and its ``per_unit_amount`` defaults to the price amount (``LineContent`` does t
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TypeVar
 
 from billing.errors import BillingValidationError
@@ -16,7 +17,18 @@ from billing.types import truncate_to_second
 L = TypeVar("L", bound=LineContent)
 
 
+def _whole_seconds(*instants: dt.datetime) -> bool:
+    return not any(instant.microsecond for instant in instants)
+
+
 def normalize_line(line: L) -> L:
+    """``line`` with whole-second instants: the line itself when they already are (lines are frozen
+    values), else a truncated copy."""
+    reference = line.subscription
+    if _whole_seconds(line.service_period.start, line.service_period.end, line.invoice_at) and (
+        reference is None or _whole_seconds(reference.billing_period.start, reference.billing_period.end)
+    ):
+        return line
     updates: dict[str, object] = {
         "service_period": line.service_period.truncated(),
         "invoice_at": truncate_to_second(line.invoice_at),
