@@ -2,11 +2,12 @@
 
 ``plan(inputs, quantities) -> Plan`` compares the persisted state of one subscription with its target
 state and returns the typed patches that reconcile them; ``required_probes(inputs)`` lists the usage
-quantities the plan will read. Settings live in ``reconciler.settings``.
+quantities the plan will read, and ``plan_probing(inputs, evaluate)`` does both in one pass when no
+quantity is needed. Settings live in ``reconciler.settings``.
 """
 
 from reconciler.inputs import PlanInputs, SubscriptionFacts
-from reconciler.planner import diff_item, plan, required_probes
+from reconciler.planner import diff_item, plan, plan_probing, required_probes
 from reconciler.probes import QuantityProbe
 from reconciler.settings import CreditResolution, SyncSettings, resolve_credits
 
@@ -18,6 +19,7 @@ __all__ = [
     "SyncSettings",
     "diff_item",
     "plan",
+    "plan_probing",
     "required_probes",
     "resolve_credits",
 ]

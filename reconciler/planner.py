@@ -14,6 +14,7 @@ Pure: no I/O, no writes, no rendering, no logging above debug. The steps, in ord
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Mapping
 
 import structlog
@@ -155,6 +156,17 @@ def _assemble(inputs: PlanInputs, *, repairs: tuple, patches: tuple, issue_updat
     )
 
 
+def _line_ids(items: Mapping[str, PersistedItem]) -> frozenset[str]:
+    """The ids of the lines ``_issue_lines`` names, without building their issue lines."""
+    ids: set[str] = set()
+    for item in items.values():
+        if isinstance(item, InvoiceLineItem):
+            ids.add(item.line.id)
+        elif isinstance(item, SplitLineGroupItem):
+            ids.update(child.line.id for child in item.hierarchy.children)
+    return frozenset(ids)
+
+
 def _issue_lines(items: Mapping[str, PersistedItem]) -> dict[str, IssueLine]:
     """Every line of the persisted state as an issue names it: a standalone line by its identity, a
     split child by its group's identity and its current period."""
@@ -171,9 +183,12 @@ def _issue_lines(items: Mapping[str, PersistedItem]) -> dict[str, IssueLine]:
 
 
 def _issue_updates(ctx: PlanContext) -> tuple[IssueUpdate, ...]:
+    changes = issue_changes(ctx.invoices, ctx.drift.desired, _line_ids(ctx.items))
+    if not changes:
+        return ()
     known = _issue_lines(ctx.items)
     updates = []
-    for invoice_id, add, remove in issue_changes(ctx.invoices, ctx.drift.desired, frozenset(known)):
+    for invoice_id, add, remove in changes:
         named = dict.fromkeys(issue.path.removeprefix("lines/") for issue in add + remove)
         updates.append(
             IssueUpdate(invoice_id=invoice_id, add=add, remove=remove, lines=tuple(known[line_id] for line_id in named))
@@ -247,3 +262,14 @@ def required_probes(inputs: PlanInputs) -> set[QuantityProbe]:
     lookup = RecordingLookup()
     _plan(inputs, lookup)
     return set(lookup.probes)
+
+
+def plan_probing(inputs: PlanInputs, evaluate: Callable[[set[QuantityProbe]], Mapping[QuantityProbe, Decimal]]) -> Plan:
+    """``plan(inputs, evaluate(required_probes(inputs)))`` with one planning pass when no probe is
+    needed (the common case): the recording pass's plan read no quantity, so it is the plan.
+    ``evaluate`` is called only with a non-empty set of probes."""
+    lookup = RecordingLookup()
+    draft = _plan(inputs, lookup)
+    if not lookup.probes:
+        return draft
+    return plan(inputs, evaluate(set(lookup.probes)))

@@ -217,11 +217,10 @@ class SyncService:
                 settings=self.settings, charges_port_configured=self.charges is not None,
                 has_billables=billables, as_of=as_of,
             )
-            quantities = evaluate_probes(
-                reconciler.required_probes(inputs), namespace=subject.namespace, billing=self.billing,
-                line_engine=self.line_engine, context=subject.context,
-            )
-            plan = reconciler.plan(inputs, quantities)
+            plan = reconciler.plan_probing(inputs, lambda probes: evaluate_probes(
+                probes, namespace=subject.namespace, billing=self.billing, line_engine=self.line_engine,
+                context=subject.context,
+            ))
             if options.dry_run:
                 log_dry_run(bound, plan, self.clock.now())
                 bound.info("sync.dry_run", empty=plan.is_empty, basis=plan.basis[:12])

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from patches.errors import PlanInvariantError
-from reconciler import plan, required_probes
+from reconciler import plan, plan_probing, required_probes
 from reconciler.drift import (
     FLAT_AMOUNT,
     FLAT_PERIOD,
@@ -185,3 +185,29 @@ def test_probe_periods_are_truncated_to_the_second() -> None:
     request = inputs([target(("2025-01-01", "2025-01-20T00:00:00"), full=JAN)], _book(quantity="12"))
     (probe,) = required_probes(request)
     assert probe.period.end.microsecond == 0
+
+
+# plan_probing: the sync service's one-pass planning
+
+
+def test_plan_probing_evaluates_the_required_probes_once_and_plans_with_their_quantities() -> None:
+    request = inputs([target(("2025-01-01", "2025-01-20"), full=JAN)], _book(quantity="12"))
+    asked: list[set[QuantityProbe]] = []
+
+    def evaluate(probes):  # type: ignore[no-untyped-def]
+        asked.append(probes)
+        return {probe: Decimal("12.50") for probe in probes}
+
+    result = plan_probing(request, evaluate)
+    assert asked == [required_probes(request)] and len(asked[0]) == 1
+    assert result == plan(request, {probe: Decimal("12.50") for probe in asked[0]})
+    assert _added(result) == [("warning", "lines/l1", USAGE_QUANTITY.format("12.5"))]
+
+
+def test_plan_probing_plans_once_and_evaluates_nothing_when_no_probe_is_needed() -> None:
+    request = inputs([target(JAN)], _book(quantity="12"))
+
+    def evaluate(probes):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"no probe is needed, got {probes}")
+
+    assert plan_probing(request, evaluate) == plan(request)

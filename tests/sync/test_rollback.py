@@ -70,7 +70,7 @@ def test_a_fault_while_planning_writes_nothing(make_world, store, monkeypatch):
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise Injected("planner")
 
-    monkeypatch.setattr(reconciler, "plan", broken)
+    monkeypatch.setattr(reconciler, "plan_probing", broken)
     with pytest.raises(Injected):
         world.sync()
     assert table_dump(store) == before
