@@ -62,9 +62,26 @@ def canonical_value(value: Any) -> Any:
     raise TypeError(f"cannot fingerprint a {type(value).__name__}: {value!r}")
 
 
+def _encode_default(value: Any) -> Any:
+    """What ``json`` cannot encode itself, as ``canonical_value`` writes it. Plain JSON data (and str /
+    int enums, which json writes as their values) never reaches this hook."""
+    kind = type(value)
+    if kind is dt.datetime and value.tzinfo is UTC:  # the common case, as the store returns instants
+        return value.isoformat()[:-6] + "Z"
+    if kind is Decimal and value.is_finite():
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, (set, frozenset)):
+        return sorted((canonical_value(item) for item in value), key=canonical_json)
+    return canonical_value(value)
+
+
 def canonical_json(value: Any) -> str:
+    """``canonical_value(value)`` as canonical JSON text. json's C encoder walks the data and calls
+    back only for models, decimals, instants and the like, so large states encode fast."""
     return json.dumps(
-        canonical_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_encode_default
     )
 
 
