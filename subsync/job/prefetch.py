@@ -28,6 +28,7 @@ from billing.invoices import Invoice
 from billing.lines import Line
 from billing.split_lines import SplitLineChild, SplitLineHierarchy
 from billing.store.mapping import customer_of, group_of, invoice_header_of, line_of
+from billing.store.plain_rows import plain_columns
 from billing.store.repositories.lines import LineRepository
 from billing.store.tables import CustomerRow, InvoiceRow, LineRow, SplitLineGroupRow
 from billing.store.unit_of_work import UnitOfWork
@@ -66,7 +67,7 @@ class ChunkReads:
             reads.customers[row.id] = customer_of(row)
         # LineRepository._for_subscription, for every subscription of the chunk and both invoice kinds.
         line_query = (
-            select(LineRow, InvoiceRow.kind)
+            select(*plain_columns(LineRow), InvoiceRow.kind.label("invoice_kind"))
             .join(InvoiceRow, InvoiceRow.id == LineRow.invoice_id)
             .where(
                 LineRow.namespace == namespace,
@@ -77,12 +78,12 @@ class ChunkReads:
             .order_by(LineRow.sequence)
         )
         referenced: set[str] = set()
-        for row, kind in uow.session.execute(line_query):
-            reads.lines[(row.subscription_id or "", kind)].append(line_of(row, kind))
+        for row in uow.session.execute(line_query):
+            reads.lines[(row.subscription_id or "", row.invoice_kind)].append(line_of(row, row.invoice_kind))
             referenced.add(row.invoice_id)
         # SplitLineGroupRepository.hierarchies_for_subscription, for every subscription of the chunk.
-        groups = list(uow.session.scalars(
-            select(SplitLineGroupRow)
+        groups = list(uow.session.execute(
+            select(*plain_columns(SplitLineGroupRow))
             .where(SplitLineGroupRow.namespace == namespace, SplitLineGroupRow.subscription_id.in_(ids),
                    SplitLineGroupRow.deleted_at.is_(None))
             .order_by(SplitLineGroupRow.sequence)
