@@ -1,8 +1,9 @@
 """The per-customer billing lock (reconciler §6.3).
 
-The lock row ``billing_customer_locks(namespace, customer_id)`` is upserted and, on PostgreSQL,
-locked with ``SELECT … FOR UPDATE`` inside the caller's transaction: a second transaction locking the
-same customer waits until the first commits or rolls back. On SQLite the transaction already began
+The lock row ``billing_customer_locks(namespace, customer_id)`` is locked with ``SELECT … FOR
+UPDATE`` on PostgreSQL (inserted first when the customer was never locked) inside the caller's
+transaction: a second transaction locking the same customer waits until the first commits or rolls
+back. On SQLite the transaction already began
 with ``BEGIN IMMEDIATE`` (the database write lock), and the row is upserted for uniformity.
 """
 
@@ -17,16 +18,22 @@ from billing.store.tables import CustomerLockRow
 
 
 def acquire_customer_lock(session: Session, namespace: str, customer_id: str) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(CustomerLockRow)
+    upsert = (
+        (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(CustomerLockRow)
         .values(namespace=namespace, customer_id=customer_id)
         .on_conflict_do_nothing(index_elements=["namespace", "customer_id"])
     )
-    if dialect == "postgresql":
-        session.execute(
-            select(CustomerLockRow.namespace)
-            .where(CustomerLockRow.namespace == namespace, CustomerLockRow.customer_id == customer_id)
-            .with_for_update()
-        )
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(upsert)
+        return
+    lock = (
+        select(CustomerLockRow.namespace)
+        .where(CustomerLockRow.namespace == namespace, CustomerLockRow.customer_id == customer_id)
+        .with_for_update()
+    )
+    if session.execute(lock).first() is not None:  # the customer was locked before: one round trip
+        return
+    # First lock of this customer. A concurrent first locker's uncommitted row makes the insert wait
+    # for its transaction; the SELECT that follows (a new snapshot, READ COMMITTED) then sees the row.
+    session.execute(upsert)
+    session.execute(lock)
