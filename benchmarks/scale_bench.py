@@ -10,7 +10,9 @@ billed in advance and metered API usage, started 2024-01-01), and four passes ru
    ``--concurrency`` worker processes (``celery -A subsync.worker.app worker``), one task per customer;
 4. **no-op, Celery**: the forced pass as ``subsync enqueue --all`` through the pool.
 
-Printed per pass: total seconds (enqueue to the last result, for Celery), ms per subscription, the
+The planner statistics are kept fresh as autovacuum would on a live database (the development server
+has autovacuum off): ``ANALYZE`` every 10 s while a writing pass runs and once after it. Printed per
+pass: total seconds (enqueue to the last result, for Celery), ms per subscription, the
 speed-up of the Celery pass over the same kind of in-process pass, and the peak RSS of every process
 that ran it (in-process passes run in a child process of their own; for Celery the worker's main
 process and each pool process, read from ``/proc/<pid>/status`` VmHWM). Each pass checks its outcome
@@ -130,6 +132,43 @@ def _pass(name: str, count: int, url: str, schema: str, broker: str, concurrency
     return row
 
 
+def _analyze(url: str, schema: str) -> None:
+    """Refresh the query planner's statistics, as autovacuum does on a live database (the test server
+    has it off; without statistics PostgreSQL scans whole tables for the chunk loads)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
+class _Autovacuum:
+    """What autovacuum does on a live database, which the development server has off: ``ANALYZE``
+    every ``interval`` seconds, from a thread of the benchmark's own process, while a pass writes."""
+
+    def __init__(self, url: str, schema: str, interval: float = 10.0) -> None:
+        import threading
+
+        self.url, self.schema, self.interval = url, schema, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            _analyze(self.url, self.schema)
+
+    def __enter__(self) -> "_Autovacuum":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def measure(count: int, url: str, broker: str, passes: list[str], concurrency: int) -> list[dict[str, Any]]:
     """Each way of running (in-process, Celery) gets its own, identically seeded schema, so both writing
     passes do the same work; a no-op pass needs converged subscriptions: without its writing pass, the
@@ -152,10 +191,12 @@ def measure(count: int, url: str, broker: str, passes: list[str], concurrency: i
             seed_many(store, count)
             store.dispose()
             print(f"N={count}: seeded in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
-            if "writing" in wanted:
-                rows.append(_pass(f"writing-{where}", count, url, fresh.schema, broker, concurrency))
-            else:  # the no-op pass needs converged subscriptions: sync them first, the fastest way
-                _pass("writing-celery", count, url, fresh.schema, broker, concurrency)
+            with _Autovacuum(url, fresh.schema):
+                if "writing" in wanted:
+                    rows.append(_pass(f"writing-{where}", count, url, fresh.schema, broker, concurrency))
+                else:  # the no-op pass needs converged subscriptions: sync them first, the fastest way
+                    _pass("writing-celery", count, url, fresh.schema, broker, concurrency)
+            _analyze(url, fresh.schema)
             if "noop" in wanted:
                 rows.append(_pass(f"noop-{where}", count, url, fresh.schema, broker, concurrency))
         finally:
