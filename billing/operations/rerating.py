@@ -93,6 +93,24 @@ def _rate_child(uow, line, group_row, price, discounts, precision) -> Totals:  #
     )
 
 
+class _InvoiceSum:
+    """Component-wise sums of line totals, written to the invoice row at the end."""
+
+    def __init__(self, start: tuple[Decimal | None, ...] = (None,) * 5) -> None:
+        self.parts = [Decimal(0) if value is None else value for value in start]  # None: a new, unflushed row
+
+    def add(self, totals: Totals) -> None:
+        for index, value in enumerate((totals.amount, totals.discounts, totals.credits, totals.taxes, totals.total)):
+            self.parts[index] += value
+
+    def write(self, uow: UnitOfWork, invoice: InvoiceRow) -> None:
+        amount, discounts, credits, taxes, total = self.parts
+        new = Totals(amount=amount, discounts=discounts, credits=credits, taxes=taxes, total=total)
+        if new != totals_of(invoice):
+            set_totals(invoice, new)
+        invoice.updated_at = uow.now
+
+
 def rate_appended_gathering_lines(uow: UnitOfWork, invoice: InvoiceRow, rows: list[LineRow]) -> None:
     """Rate lines just added to a gathering invoice and add their totals to the invoice's.
 
@@ -101,33 +119,23 @@ def rate_appended_gathering_lines(uow: UnitOfWork, invoice: InvoiceRow, rows: li
     totals equal to the sum over its live lines, so the old lines' part of the totals is unchanged."""
     if invoice.kind != "gathering":
         raise ValueError(f"invoice {invoice.id!r} is {invoice.kind}: only gathering lines are rated incrementally")
-    current = (invoice.amount, invoice.discounts, invoice.credits, invoice.taxes, invoice.total)
-    totals = [Decimal(0) if value is None else value for value in current]  # None: a new, unflushed invoice
+    total = _InvoiceSum((invoice.amount, invoice.discounts, invoice.credits, invoice.taxes, invoice.total))
     for line in rows:
         line_totals = rate_line(uow, line, standard=False)
         if line_totals != totals_of(line):
             set_totals(line, line_totals)
-        for index, value in enumerate(
-            (line_totals.amount, line_totals.discounts, line_totals.credits, line_totals.taxes, line_totals.total)
-        ):
-            totals[index] += value
-    new = Totals(amount=totals[0], discounts=totals[1], credits=totals[2], taxes=totals[3], total=totals[4])
-    if new != totals_of(invoice):
-        set_totals(invoice, new)
-    invoice.updated_at = uow.now
+        total.add(line_totals)
+    total.write(uow, invoice)
 
 
 def recalculate(uow: UnitOfWork, invoice: InvoiceRow, *, snapshot: bool = False) -> None:
     """Rerate every live line of ``invoice`` (re-snapshotting metered usage first when asked) and total it."""
     standard = invoice.kind == "standard"
-    totals = [Decimal(0)] * 5
+    total = _InvoiceSum()
     for line in uow.invoices.line_rows(invoice.id, include_deleted=False):
         if standard and line.charge_id is not None and line.engine != "invoicing":
             # A charge engine owns the quantity and totals (credits included) of its standard lines.
-            line_totals = totals_of(line)
-            for index, value in enumerate((line_totals.amount, line_totals.discounts, line_totals.credits,
-                                           line_totals.taxes, line_totals.total)):
-                totals[index] += value
+            total.add(totals_of(line))
             continue
         if snapshot and standard and line.managed_by != "manual":
             snapshot_quantity(uow, line)
@@ -135,11 +143,5 @@ def recalculate(uow: UnitOfWork, invoice: InvoiceRow, *, snapshot: bool = False)
         if line_totals != totals_of(line):
             set_totals(line, line_totals)
             line.updated_at = uow.now
-        for index, value in enumerate(
-            (line_totals.amount, line_totals.discounts, line_totals.credits, line_totals.taxes, line_totals.total)
-        ):
-            totals[index] += value
-    new = Totals(amount=totals[0], discounts=totals[1], credits=totals[2], taxes=totals[3], total=totals[4])
-    if new != totals_of(invoice):
-        set_totals(invoice, new)
-    invoice.updated_at = uow.now
+        total.add(line_totals)
+    total.write(uow, invoice)
