@@ -13,12 +13,13 @@ Pure: no I/O, no writes, no rendering, no logging above debug. The steps, in ord
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Mapping
 
 import structlog
 
+from billing.period import Period
 from billing.prices import FlatPrice
 from patches.model import InvoiceHeader, IssueLine, IssueUpdate, Plan
 from persistedstate.items import InvoiceLineItem, PersistedItem, SplitLineGroupItem
@@ -156,34 +157,26 @@ def _assemble(inputs: PlanInputs, *, repairs: tuple, patches: tuple, issue_updat
     )
 
 
-def _line_ids(items: Mapping[str, PersistedItem]) -> frozenset[str]:
-    """The ids of the lines ``_issue_lines`` names, without building their issue lines."""
-    ids: set[str] = set()
-    for item in items.values():
+def _named_lines(items: Mapping[str, PersistedItem]) -> Iterator[tuple[str, str, Period | None]]:
+    """Every line of the persisted state as an issue names it, as ``(line id, identity, child period)``:
+    a standalone line by its identity, a split child by its group's identity and its current period."""
+    for identity, item in items.items():
         if isinstance(item, InvoiceLineItem):
-            ids.add(item.line.id)
+            yield item.line.id, identity, None
         elif isinstance(item, SplitLineGroupItem):
-            ids.update(child.line.id for child in item.hierarchy.children)
-    return frozenset(ids)
+            for child in item.hierarchy.children:
+                yield child.line.id, identity, child.line.service_period
 
 
 def _issue_lines(items: Mapping[str, PersistedItem]) -> dict[str, IssueLine]:
-    """Every line of the persisted state as an issue names it: a standalone line by its identity, a
-    split child by its group's identity and its current period."""
-    lines: dict[str, IssueLine] = {}
-    for identity, item in items.items():
-        if isinstance(item, InvoiceLineItem):
-            lines[item.line.id] = IssueLine(line_id=item.line.id, identity=identity)
-        elif isinstance(item, SplitLineGroupItem):
-            for child in item.hierarchy.children:
-                lines[child.line.id] = IssueLine(
-                    line_id=child.line.id, identity=identity, child_period=child.line.service_period
-                )
-    return lines
+    return {
+        line_id: IssueLine(line_id=line_id, identity=identity, child_period=period)
+        for line_id, identity, period in _named_lines(items)
+    }
 
 
 def _issue_updates(ctx: PlanContext) -> tuple[IssueUpdate, ...]:
-    changes = issue_changes(ctx.invoices, ctx.drift.desired, _line_ids(ctx.items))
+    changes = issue_changes(ctx.invoices, ctx.drift.desired, frozenset(line_id for line_id, _, _ in _named_lines(ctx.items)))
     if not changes:
         return ()
     known = _issue_lines(ctx.items)
