@@ -3,8 +3,8 @@
 The lock row ``billing_customer_locks(namespace, customer_id)`` is locked with ``SELECT … FOR
 UPDATE`` on PostgreSQL (inserted first when the customer was never locked) inside the caller's
 transaction: a second transaction locking the same customer waits until the first commits or rolls
-back. On SQLite the transaction already began
-with ``BEGIN IMMEDIATE`` (the database write lock), and the row is upserted for uniformity.
+back. On SQLite the transaction already began with ``BEGIN IMMEDIATE`` (the database write lock), and
+the row is upserted for uniformity.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from billing.store.tables import CustomerLockRow
 
 
 def acquire_customer_lock(session: Session, namespace: str, customer_id: str) -> None:
+    postgresql = session.get_bind().dialect.name == "postgresql"
     upsert = (
-        (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(CustomerLockRow)
+        (pg_insert if postgresql else sqlite_insert)(CustomerLockRow)
         .values(namespace=namespace, customer_id=customer_id)
         .on_conflict_do_nothing(index_elements=["namespace", "customer_id"])
     )
-    if session.get_bind().dialect.name != "postgresql":
+    if not postgresql:
         session.execute(upsert)
         return
     lock = (
